@@ -1,0 +1,86 @@
+"""Collect a 100,000-event backlog (100 pages of 1,000) and report speed and memory.
+
+Usage: .venv/bin/python benchmarks/collect_backlog.py [--events N] [--database-url URL]
+
+Runs the real collector and Sophos client against the simulator over a loopback
+socket, into a fresh database (a temporary SQLite file unless --database-url is
+given), and prints wall time, items per second and the process's peak memory.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--database-url", default="")
+    return parser.parse_args()
+
+
+def configure(args: argparse.Namespace) -> None:
+    var = tempfile.mkdtemp(prefix="usm-benchmark-")
+    os.environ["USM_VAR_DIR"] = var
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{var}/benchmark.sqlite3"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usm_portal.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    args = parse_args()
+    configure(args)
+    from django.conf import settings
+
+    from activity.models import Event
+    from alienapps.collector import run_job
+    from alienapps.sophos.simulator import Simulator
+    from sensors.models import Sensor
+    from tests.conftest import make_connection
+
+    started = time.perf_counter()
+    sim = Simulator(port=0, seed=3, backlog_events=args.events, events_per_minute=0).start()
+    generated = time.perf_counter() - started
+    settings.SOPHOS_EXTRA_API_HOSTS = [sim.url]
+    settings.COLLECTION_MAX_PAGES = 10_000
+    sensor = Sensor.objects.create(name="benchmark-sensor")
+    connection = make_connection(sim.token_block, sensor, streams=("events",))
+    job = connection.jobs.get(stream="events")
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    run = run_job(job.pk)
+    elapsed = time.perf_counter() - started
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    sim.stop()
+
+    stored = Event.objects.count()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"database:          {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")
+    print(f"simulator backlog: {args.events} events generated in {generated:.1f} s")
+    print(f"run outcome:       {run.outcome} ({run.message})")
+    print(f"pages / items:     {run.pages} / {run.items}, stored {stored}")
+    print(f"wall time:         {elapsed:.1f} s")
+    print(f"items per second:  {run.items / elapsed:,.0f}")
+    print(f"peak traced heap:  {traced_peak / 1024 / 1024:.1f} MiB (tracemalloc, during the run)")
+    print(f"peak RSS:          {rss:.0f} MiB (whole process, simulator included)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,6 @@
 """Shared fixtures: the Sophos Central simulator over a socket, sensors, connections."""
 
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +13,25 @@ from sensors.models import Sensor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT.parent / "shared" / "sophos-samples" / "raw"
+
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
+
+
+@pytest.fixture(autouse=True)
+def no_outside_lookups(monkeypatch):
+    """Fail every name lookup except loopback, so no test sends DNS queries out."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def loopback_only(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name.lower() not in LOOPBACK_NAMES and not name.startswith("127."):
+            raise socket.gaierror(
+                socket.EAI_NONAME, f"lookups of {name} are blocked in tests"
+            )
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ filesystem broker under ``var/`` and development keys generated on first start.
 With ``DEBUG`` off the secrets have no default and must come from the environment.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -94,8 +95,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not memory, so worker processes started by the tests share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-database.sqlite3")}
+    # A file, not memory, so worker processes started by the tests share it; one
+    # per test process, so parallel runs do not share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(VAR_DIR / f"test-database-{os.getpid()}.sqlite3")
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -1,5 +1,6 @@
 """Shared fixtures: the Sophos Central simulator over a socket, sensors, connections."""
 
+import logging
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,8 @@ from django.utils import timezone
 from alienapps import secrets
 from alienapps.models import Connection, LogCollectionJob
 from sensors.models import Sensor
+from tests import leaks
+from tests.leaks import RecordingHandler
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT.parent / "shared" / "sophos-samples" / "raw"
@@ -52,11 +55,45 @@ def fast_client_settings(settings):
     app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def no_secret_in_logs():
+    """Fail a test when a registered token secret reaches any log record."""
+    handler = RecordingHandler()
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(previous_level)
+    for text in handler.texts:
+        leaked = leaks.find_secret(text)
+        assert leaked is None, f"a token secret reached a log record: {text[:200]!r}"
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_pages(monkeypatch):
+    """Fail a test when a registered token secret is in a page the test client got."""
+    from django.test.client import Client
+
+    real_request = Client.request
+
+    def checked_request(self, **request):
+        response = real_request(self, **request)
+        if not getattr(response, "streaming", False):
+            leaked = leaks.find_secret(response.content.decode(errors="replace"))
+            assert leaked is None, f"a token secret is in the page {request.get('PATH_INFO')}"
+        return response
+
+    monkeypatch.setattr(Client, "request", checked_request)
+
+
 @pytest.fixture
 def simulator(settings):
     from alienapps.sophos.simulator import Simulator
 
     sim = Simulator(port=0, seed=7, backlog_events=300, events_per_minute=0).start()
+    leaks.register(sim.api_key, sim.authorization)
     settings.SOPHOS_EXTRA_API_HOSTS = [sim.url]
     yield sim
     sim.stop()
@@ -83,6 +120,7 @@ def make_connection(
     from alienapps.sophos.tokenblock import parse_token_block
 
     block = parse_token_block(token_block)
+    leaks.register_block(block)
     connection = Connection.objects.create(
         app="sophos-central",
         sensor=sensor,

@@ -24,6 +24,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="Also report the peak Python heap with tracemalloc (slows the run).",
+    )
     return parser.parse_args()
 
 
@@ -62,11 +67,12 @@ def main() -> None:
     connection = make_connection(sim.token_block, sensor, streams=("events",))
     job = connection.jobs.get(stream="events")
 
-    tracemalloc.start()
+    if args.trace_memory:
+        tracemalloc.start()
     started = time.perf_counter()
     run = run_job(job.pk)
     elapsed = time.perf_counter() - started
-    _, traced_peak = tracemalloc.get_traced_memory()
+    traced_peak = tracemalloc.get_traced_memory()[1] if args.trace_memory else None
     tracemalloc.stop()
     sim.stop()
 
@@ -78,7 +84,8 @@ def main() -> None:
     print(f"pages / items:     {run.pages} / {run.items}, stored {stored}")
     print(f"wall time:         {elapsed:.1f} s")
     print(f"items per second:  {run.items / elapsed:,.0f}")
-    print(f"peak traced heap:  {traced_peak / 1024 / 1024:.1f} MiB (tracemalloc, during the run)")
+    if traced_peak is not None:
+        print(f"peak traced heap:  {traced_peak / 1024 / 1024:.1f} MiB (tracemalloc, run only)")
     print(f"peak RSS:          {rss:.0f} MiB (whole process, simulator included)")
 
 

@@ -33,7 +33,7 @@ __all__ = [
     "role_users",
 ]
 
-# Roles in the order of the permission grid; None is an anonymous visitor.
+# Roles in the order of the permission grid. The "anonymous" role has no user.
 ROLE_NAMES = ("anonymous", "readonly", "analyst", "manager", "superuser")
 FAKE_TOKEN_BLOCK = (
     "url: https://api-eu01.central.sophos.com/gateway, x-api-key: "
@@ -42,6 +42,8 @@ FAKE_TOKEN_BLOCK = (
 
 
 def make_user(username: str, role: str | None = None, **fields) -> User:
+    # A transactional test before this one may have flushed the migration's groups.
+    roles.ensure_groups()
     user = User.objects.create(username=username, **fields)
     user.set_unusable_password()
     user.save()
@@ -99,6 +101,7 @@ def portal(db) -> dict:
     """Two sensors, a Sophos Central connection with two jobs and a run each, an
     event with an alarm, and a change history entry."""
     now = timezone.now()
+
     sensor = Sensor.objects.create(name="sensor-hq", address="10.0.10.5")
     other = Sensor.objects.create(name="sensor-aws", type=Sensor.Type.AWS)
     connection = Connection.objects.create(
@@ -111,6 +114,7 @@ def portal(db) -> dict:
         health=Health.OK,
         message="Connected; 3 new events, 1 new alarm in the last collection",
     )
+
     jobs = [
         LogCollectionJob.objects.create(connection=connection, stream=stream)
         for stream in ("events", "alerts")
@@ -128,9 +132,11 @@ def portal(db) -> dict:
         )
         for job in jobs
     ]
+
     event = make_event(1, now, connection=connection, sensor=sensor)
     alarm = make_alarm(1, now, connection=connection, sensor=sensor, event=event)
     change = ConnectionChange.objects.create(connection=connection, summary="token set")
+
     return {
         "sensor": sensor,
         "other_sensor": other,

@@ -5,14 +5,18 @@ pattern fails it until its row is added to RULES.
 """
 
 import re
+from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from tests.fixtures_web import *  # noqa: F403
 from tests.fixtures_web import ROLE_NAMES, client_for
+from usm_portal import roles
 
 # Expected status per role, in the order of ROLE_NAMES:
 # anonymous, Read-Only, Analyst, Manager, superuser.
@@ -203,3 +207,57 @@ def test_permission_grid(grid_objects, role_users):
 def test_no_view_is_csrf_exempt():
     for key, _route, entry in url_patterns():
         assert not getattr(entry.callback, "csrf_exempt", False), f"{key} is exempt"
+
+
+# Roles
+
+
+def group_permissions(name: str) -> set[str]:
+    group = Group.objects.get(name=name)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(roles.ROLE_PERMISSIONS))
+def test_migration_creates_role_groups(role):
+    assert group_permissions(role) == set(roles.ROLE_PERMISSIONS[role])
+
+
+def test_roles_build_on_each_other():
+    assert set(roles.READ_ONLY_PERMISSIONS) < set(roles.ANALYST_PERMISSIONS)
+    assert set(roles.ANALYST_PERMISSIONS) < set(roles.MANAGER_PERMISSIONS)
+    assert "alienapps.configure_connection" not in roles.ANALYST_PERMISSIONS
+    assert "activity.change_alarm" not in roles.READ_ONLY_PERMISSIONS
+
+
+@pytest.mark.django_db
+def test_demo_users_command_sets_roles():
+    output = StringIO()
+    call_command("create_demo_users", "--password", "Demo-Pass-2026", stdout=output)
+    for username, role in (
+        ("manager", roles.MANAGER),
+        ("analyst", roles.ANALYST),
+        ("readonly", roles.READ_ONLY),
+    ):
+        user = User.objects.get(username=username)
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+        assert user.check_password("Demo-Pass-2026")
+        assert user.is_staff is (role == roles.MANAGER)
+        assert user.is_superuser is False
+    assert output.getvalue().count("password: Demo-Pass-2026") == 3
+
+
+@pytest.mark.django_db
+def test_demo_users_random_passwords_printed():
+    output = StringIO()
+    call_command("create_demo_users", stdout=output)
+    passwords = re.findall(r"password: (\S+)", output.getvalue())
+    assert len(set(passwords)) == 3
+    assert User.objects.get(username="analyst").check_password(passwords[1])
+
+
+@pytest.mark.django_db
+def test_demo_users_need_migrated_groups():
+    Group.objects.filter(name=roles.ANALYST).delete()
+    with pytest.raises(CommandError, match="Analyst"):
+        call_command("create_demo_users", stdout=StringIO())

@@ -2,8 +2,12 @@
 
 import base64
 import json
+import queue
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -19,9 +23,12 @@ from alienapps.sophos.simulator.catalogue import NOISY_TYPES
 from alienapps.sophos.simulator.store import Position, encode_cursor
 from alienapps.sophos.simulator.times import iso_ms, parse_time, to_ms
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS = "/gateway/siem/v1/events"
 ALERTS = "/gateway/siem/v1/alerts"
-SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "sophos-samples" / "raw"
+SAMPLES = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "sophos-samples" / "raw"
+)
 ISO_MS_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 TOKEN_BLOCK = re.compile(
     r"url: (?P<url>http://127\.0\.0\.1:\d+/gateway), "
@@ -50,8 +57,9 @@ def auth(sim: Simulator) -> dict:
 
 def get(sim: Simulator, path: str, params=None, headers=None, **kwargs):
     headers = auth(sim) if headers is None else headers
-    return requests.get(sim.url + path, params=params, headers=headers, timeout=10,
-                        **kwargs)
+    return requests.get(
+        sim.url + path, params=params, headers=headers, timeout=10, **kwargs
+    )
 
 
 def decode(cursor: str) -> str:
@@ -59,7 +67,7 @@ def decode(cursor: str) -> str:
 
 
 def collect(sim: Simulator, path: str, params=None, max_pages: int = 1000) -> list:
-    """Page from the given start to the end; return the pages' JSON bodies."""
+    """Page from the given start to the end and return the pages' JSON bodies."""
     params = dict(params or {})
     pages = []
     for _ in range(max_pages):
@@ -67,7 +75,8 @@ def collect(sim: Simulator, path: str, params=None, max_pages: int = 1000) -> li
         pages.append(page)
         if not page["has_more"]:
             break
-        params = {"limit": params.get("limit", 200), "cursor": page["next_cursor"]}
+        params.pop("from_date", None)
+        params["cursor"] = page["next_cursor"]
     return pages
 
 
@@ -116,7 +125,10 @@ def test_auth_wrong_basic(sim):
 
 def test_auth_only_one_header(sim):
     assert get(sim, EVENTS, headers={"x-api-key": sim.api_key}).status_code == 401
-    assert get(sim, ALERTS, headers={"Authorization": sim.authorization}).status_code == 401
+    assert (
+        get(sim, ALERTS, headers={"Authorization": sim.authorization}).status_code
+        == 401
+    )
 
 
 def test_auth_header_names_any_case(sim):
@@ -145,7 +157,7 @@ def test_token_rotation(sim):
     assert get(sim, EVENTS, headers=old).status_code == 401
     assert get(sim, EVENTS).status_code == 200
     assert block == sim.token_block
-    assert sim.api_key not in (old["x-api-key"],)
+    assert sim.api_key != old["x-api-key"]
 
 
 def test_token_revoked(sim):
@@ -323,13 +335,16 @@ def test_cursor_time_is_last_key(sim):
 
 
 def test_created_at_ordering():
-    with Simulator(seed=3, backlog_events=500, events_per_minute=0,
-                   ordering="created_at") as simulator:
+    with Simulator(
+        seed=3, backlog_events=500, events_per_minute=0, ordering="created_at"
+    ) as simulator:
         body = get(simulator, EVENTS).json()
         keys = [parse_time(item["created_at"]) for item in body["items"]]
 
         assert keys == sorted(keys)
-        assert decode(body["next_cursor"]).split("|")[1] == body["items"][-1]["created_at"]
+        assert (
+            decode(body["next_cursor"]).split("|")[1] == body["items"][-1]["created_at"]
+        )
 
 
 def plus_cursor(sim: Simulator) -> str:
@@ -348,11 +363,15 @@ def plus_cursor(sim: Simulator) -> str:
 
 def test_cursor_raw_and_encoded(sim):
     cursor = plus_cursor(sim)
-    raw = requests.get(f"{sim.url}{EVENTS}?limit=200&cursor={cursor}",
-                       headers=auth(sim), timeout=10)
+    raw = requests.get(
+        f"{sim.url}{EVENTS}?limit=200&cursor={cursor}", headers=auth(sim), timeout=10
+    )
     encoded = get(sim, EVENTS, {"limit": 200, "cursor": cursor})
-    spaced = requests.get(f"{sim.url}{EVENTS}?cursor={cursor.replace('+', '%20')}",
-                          headers=auth(sim), timeout=10)
+    spaced = requests.get(
+        f"{sim.url}{EVENTS}?cursor={cursor.replace('+', '%20')}",
+        headers=auth(sim),
+        timeout=10,
+    )
 
     assert "+" in raw.request.url
     assert raw.status_code == 200
@@ -471,7 +490,10 @@ def test_exclude_types_suffixed(sim):
     assert stored["Event::Endpoint::UpdateFailure::DOWNLOAD_FAILED"] > 0
     assert types["Event::Endpoint::UpdateFailure::DOWNLOAD_FAILED"] == 0
     assert types["Event::Endpoint::UpdateFailure"] == 0
-    assert types["Event::Endpoint::UpdateSuccess"] == stored["Event::Endpoint::UpdateSuccess"]
+    assert (
+        types["Event::Endpoint::UpdateSuccess"]
+        == stored["Event::Endpoint::UpdateSuccess"]
+    )
 
 
 def test_exclude_types_needs_full_segment(sim):
@@ -512,12 +534,37 @@ def test_future_when_becomes_checkpoint(empty_sim):
     assert decode(body["next_cursor"]).split("|")[1] == ahead["when"]
 
 
+def test_offset_avoids_ahead_clock_loss(empty_sim):
+    now = empty_sim.clock.now_ms()
+    normal = event_at(now - 30 * 60_000)
+    ahead = event_at(now + 10 * 60_000, created_at=iso_ms(now - 1000))
+    late = event_at(now - 20 * 60_000, created_at=iso_ms(now + 500))
+    empty_sim.inject_events([normal, ahead, late])
+
+    plain = get(empty_sim, EVENTS).json()
+    delayed = get(empty_sim, EVENTS, {"from_date_offset_minutes": 15}).json()
+    empty_sim.advance(1)
+    plain_next = get(empty_sim, EVENTS, {"cursor": plain["next_cursor"]}).json()
+    delayed_next = get(
+        empty_sim,
+        EVENTS,
+        {"cursor": delayed["next_cursor"], "from_date_offset_minutes": 15},
+    ).json()
+
+    assert served_ids([plain]) == [normal["id"], ahead["id"]]
+    assert served_ids([plain_next]) == []
+    assert served_ids([delayed]) == [normal["id"]]
+    assert served_ids([delayed_next]) == [late["id"]]
+
+
 # Generated data
 
 
 def test_alerts_share_event_ids(sim):
     events = {event["id"]: event for event in sim.events()}
-    alerts = [i for page in collect(sim, ALERTS, {"limit": 1000}) for i in page["items"]]
+    alerts = [
+        i for page in collect(sim, ALERTS, {"limit": 1000}) for i in page["items"]
+    ]
 
     assert alerts
     for alert in alerts:
@@ -541,8 +588,9 @@ def test_alert_data_epoch_ms(sim):
 
 
 def test_backlog_alerts_count():
-    with Simulator(seed=5, backlog_events=800, backlog_alerts=25,
-                   events_per_minute=0) as simulator:
+    with Simulator(
+        seed=5, backlog_events=800, backlog_alerts=25, events_per_minute=0
+    ) as simulator:
         alerts = simulator.alerts()
 
         assert len(alerts) == 25
@@ -585,12 +633,18 @@ def test_event_templates(sim):
     for event in events:
         by_type.setdefault(event["type"], []).append(event)
 
-    assert all(e["name"] == "Update succeeded"
-               for e in by_type["Event::Endpoint::UpdateSuccess"])
-    assert all(re.fullmatch(r"Malware detected: '.+' at '.+'", e["name"])
-               for e in by_type["Event::Endpoint::CoreDetection"])
-    assert all(re.fullmatch(r"Scan '.+' completed", e["name"])
-               for e in by_type["Event::Endpoint::SavScanComplete"])
+    assert all(
+        e["name"] == "Update succeeded"
+        for e in by_type["Event::Endpoint::UpdateSuccess"]
+    )
+    assert all(
+        re.fullmatch(r"Malware detected: '.+' at '.+'", e["name"])
+        for e in by_type["Event::Endpoint::CoreDetection"]
+    )
+    assert all(
+        re.fullmatch(r"Scan '.+' completed", e["name"])
+        for e in by_type["Event::Endpoint::SavScanComplete"]
+    )
     assert all("{" not in e["name"] for e in events)
 
 
@@ -652,7 +706,7 @@ def test_naive_time_rejected():
 # Live stream and clock
 
 
-def test_live_stream_follows_clock(empty_sim):
+def test_live_stream_follows_clock():
     simulator = Simulator(seed=2, backlog_events=0, events_per_minute=60).start()
     try:
         simulator.advance(600)
@@ -677,8 +731,11 @@ def test_live_paging_misses_nothing():
                 cursor = page["next_cursor"]
         simulator.advance(10)
         seen += served_ids(collect(simulator, EVENTS, {"cursor": cursor}))
-        stored = [e["id"] for e in simulator.events()
-                  if parse_time(e["created_at"]) <= simulator.clock.now_ms()]
+        stored = [
+            e["id"]
+            for e in simulator.events()
+            if parse_time(e["created_at"]) <= simulator.clock.now_ms()
+        ]
 
         assert len(seen) == len(set(seen))
         assert set(stored) <= set(seen)
@@ -760,8 +817,13 @@ def test_load_ndjson_and_envelope(empty_sim, tmp_path):
     ndjson = tmp_path / "events.ndjson"
     ndjson.write_text("\n".join(json.dumps(event_at(now - i)) for i in range(3)))
     envelope = tmp_path / "alerts.json"
-    alert = {"id": str(uuid.uuid4()), "description": "x", "data": {},
-             "when": iso_ms(now - 10**10), "created_at": iso_ms(now - 10**10)}
+    alert = {
+        "id": str(uuid.uuid4()),
+        "description": "x",
+        "data": {},
+        "when": iso_ms(now - 10**10),
+        "created_at": iso_ms(now - 10**10),
+    }
     envelope.write_text(json.dumps({"has_more": False, "items": [alert]}))
 
     assert empty_sim.load_file(ndjson) == 3
@@ -789,8 +851,16 @@ def test_injected_items_served_as_is(empty_sim):
 
 
 def test_fault_status_with_retry_after(sim):
-    sim.add_faults([{"route": "events", "kind": "status", "status": 429,
-                     "headers": {"Retry-After": "2"}}])
+    sim.add_faults(
+        [
+            {
+                "route": "events",
+                "kind": "status",
+                "status": 429,
+                "headers": {"Retry-After": "2"},
+            }
+        ]
+    )
 
     response = get(sim, EVENTS)
 
@@ -802,7 +872,9 @@ def test_fault_status_with_retry_after(sim):
 
 def test_fault_status_http_date(sim):
     date = "Wed, 21 Oct 2015 07:28:00 GMT"
-    sim.add_faults([{"kind": "status", "status": 503, "headers": {"Retry-After": date}}])
+    sim.add_faults(
+        [{"kind": "status", "status": 503, "headers": {"Retry-After": date}}]
+    )
 
     response = get(sim, ALERTS)
 
@@ -811,7 +883,9 @@ def test_fault_status_http_date(sim):
 
 
 def test_fault_status_documented_bodies(sim):
-    sim.add_faults([{"kind": "status", "status": 403}, {"kind": "status", "status": 500}])
+    sim.add_faults(
+        [{"kind": "status", "status": 403}, {"kind": "status", "status": 500}]
+    )
 
     forbidden = get(sim, EVENTS).json()
     server_error = get(sim, EVENTS).json()
@@ -824,8 +898,12 @@ def test_fault_status_documented_bodies(sim):
 
 
 def test_fault_status_custom_body(sim):
-    sim.add_faults([{"kind": "status", "status": 502, "body": "upstream down"},
-                    {"kind": "status", "status": 400, "body": {"odd": True}}])
+    sim.add_faults(
+        [
+            {"kind": "status", "status": 502, "body": "upstream down"},
+            {"kind": "status", "status": 400, "body": {"odd": True}},
+        ]
+    )
 
     text = get(sim, EVENTS)
     custom = get(sim, EVENTS)
@@ -844,10 +922,12 @@ def test_fault_route_scoping(sim):
 
 
 def test_fault_order_and_times(sim):
-    sim.add_faults([
-        {"route": "*", "kind": "status", "status": 502, "times": 2},
-        {"route": "events", "kind": "status", "status": 504},
-    ])
+    sim.add_faults(
+        [
+            {"route": "*", "kind": "status", "status": 502, "times": 2},
+            {"route": "events", "kind": "status", "status": 504},
+        ]
+    )
 
     statuses = [get(sim, EVENTS).status_code for _ in range(4)]
 
@@ -900,7 +980,7 @@ def test_fault_trickle(empty_sim):
 
 
 def test_fault_trickle_read_timeout(sim):
-    sim.add_faults([{"kind": "trickle", "interval": 0.2}])
+    sim.add_faults([{"kind": "trickle", "interval": 1.0}])
 
     with pytest.raises(requests.exceptions.ConnectionError):
         response = requests.get(sim.url + EVENTS, headers=auth(sim), timeout=0.5)
@@ -1005,12 +1085,21 @@ def test_fault_oversized_alerts(empty_sim):
         {"kind": "status", "status": 42},
         {"kind": "delay", "seconds": -1},
         {"kind": "missing_field", "field": "pages"},
+        {"kind": "delay", "secs": 1},
+        {"kind": "status", "status": 503, "headers": ["Retry-After"]},
+        {"kind": "oversized", "count": True},
         "status",
     ],
 )
 def test_fault_invalid_spec(sim, spec):
     with pytest.raises(ValueError):
         sim.add_faults([spec])
+
+
+def test_fault_other_kind_option_ignored(sim):
+    sim.add_faults([{"kind": "delay", "seconds": 0, "interval": 1, "count": 3}])
+
+    assert get(sim, EVENTS).status_code == 200
 
 
 def test_faulted_requests_logged(sim):
@@ -1082,8 +1171,12 @@ def test_control_requests(sim):
 
 
 def test_control_faults(sim):
-    added = control(sim, "POST", "/_sim/faults",
-                    [{"route": "events", "kind": "status", "status": 503, "times": None}])
+    added = control(
+        sim,
+        "POST",
+        "/_sim/faults",
+        [{"route": "events", "kind": "status", "status": 503, "times": None}],
+    )
 
     assert added.status_code == 200
     assert get(sim, EVENTS).status_code == 503
@@ -1128,7 +1221,10 @@ def test_control_clock(sim):
 
 def test_control_clock_invalid(sim):
     assert control(sim, "POST", "/_sim/clock", {"later": 1}).status_code == 400
-    assert control(sim, "POST", "/_sim/clock", {"now": "2025-01-01T00:00"}).status_code == 400
+    assert (
+        control(sim, "POST", "/_sim/clock", {"now": "2025-01-01T00:00"}).status_code
+        == 400
+    )
 
 
 def test_control_token(sim):
@@ -1206,8 +1302,12 @@ def test_large_backlog_throughput():
         params = {"limit": 1000}
         started = time.monotonic()
         for _ in range(20):
-            page = session.get(simulator.url + EVENTS, params=params,
-                               headers=auth(simulator), timeout=10).json()
+            page = session.get(
+                simulator.url + EVENTS,
+                params=params,
+                headers=auth(simulator),
+                timeout=10,
+            ).json()
             params = {"limit": 1000, "cursor": page["next_cursor"]}
         rate = 20 / (time.monotonic() - started)
 
@@ -1215,3 +1315,85 @@ def test_large_backlog_throughput():
         assert rate > 10
     finally:
         simulator.stop()
+
+
+# Management command
+
+
+def start_command(*args: str) -> tuple[subprocess.Popen, queue.Queue]:
+    """Start the command and return it with the queue its output lines arrive on."""
+    command = [sys.executable, "manage.py", "sophos_simulator", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in process.stdout])
+    reader.daemon = True
+    reader.start()
+    return process, lines
+
+
+def read_until(lines: queue.Queue, prefix: str, seconds: float = 60) -> str:
+    """Return the first output line starting with `prefix`, within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"no output line starting with {prefix!r}")
+
+
+def iter_lines(lines: queue.Queue, seconds: float = 5) -> list[str]:
+    """Drain the output queue, waiting up to `seconds` for the reader to finish."""
+    output = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            output.append(lines.get(timeout=0.2))
+        except queue.Empty:
+            if output:
+                break
+    return output
+
+
+def test_command_serves_token_block():
+    process, lines = start_command(
+        "--port", "0", "--backlog-events", "50", "--events-per-minute", "0"
+    )
+    try:
+        url_line = read_until(lines, "Sophos Central simulator listening on")
+        block = read_until(lines, "Token block: ").removeprefix("Token block: ")
+        match = TOKEN_BLOCK.fullmatch(block)
+        headers = {
+            "x-api-key": match["key"],
+            "Authorization": "Basic " + match["basic"],
+        }
+        response = requests.get(
+            match["url"] + "/siem/v1/events", headers=headers, timeout=10
+        )
+
+        assert url_line.endswith(match["url"].removesuffix("/gateway"))
+        assert response.status_code == 200
+        assert len(response.json()["items"]) == 50
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+    assert process.returncode == 0
+
+
+def test_command_rejects_remote_host():
+    process, lines = start_command("--host", "0.0.0.0", "--port", "0")
+    process.wait(timeout=60)
+    output = "".join(iter_lines(lines))
+
+    assert process.returncode != 0
+    assert "not a loopback address" in output
+    assert "--allow-remote" in output

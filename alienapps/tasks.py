@@ -4,6 +4,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,7 +15,12 @@ logger = logging.getLogger(__name__)
 Outcome = CollectionRun.Outcome
 
 
-@shared_task(name="alienapps.tasks.run_collection_job")
+# A hard limit above the collector's own time limit, for a run stuck outside any
+# request; the claim such a killed run leaves lapses after COLLECTION_CLAIM_SECONDS.
+RUN_HARD_LIMIT = settings.COLLECTION_RUN_TIME_LIMIT + 120
+
+
+@shared_task(name="alienapps.tasks.run_collection_job", time_limit=RUN_HARD_LIMIT)
 def run_collection_job(job_id: int, run_id: int | None = None) -> None:
     collector.run_job(job_id, run_id)
 

@@ -1,7 +1,7 @@
 """Run log collection jobs: claim, page from the saved cursor, store, record, rate.
 
 A page's items and the cursor after it commit in one transaction, and the cursor is
-written only while the run still holds its claim, so a killed or overtaken run can
+written only while the run still has its claim, so a killed or overtaken run can
 neither lose nor double a page. Every run leaves a CollectionRun row.
 """
 
@@ -33,7 +33,7 @@ class ClaimLost(TransientError):
 
 
 def claim_job(job: LogCollectionJob, token: str) -> bool:
-    """Claim ``job`` for one run; False when a live claim of another run holds it."""
+    """Claim ``job`` for one run; False when another run's claim on it is still live."""
     now = timezone.now()
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     until = now + timedelta(seconds=settings.COLLECTION_CLAIM_SECONDS)

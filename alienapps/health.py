@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alienapps.models import HEALTH_RANK, CollectionRun, Connection, Health
 
-# Outcomes that say something about the connection; skipped runs and queued ones do not.
+# Outcomes that tell the state of the connection. Skipped and queued runs do not.
 DECISIVE = [
     CollectionRun.Outcome.OK,
     CollectionRun.Outcome.WARNING,

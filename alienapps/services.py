@@ -1,4 +1,4 @@
-"""What the views do to connections and jobs, kept out of the views."""
+"""Operations on connections and jobs that the views call."""
 
 import time
 from datetime import timedelta

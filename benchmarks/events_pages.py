@@ -10,12 +10,15 @@ cursor, and the same depth filtered by severity. Each figure is the median of 5.
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,12 +38,19 @@ def configure(args: argparse.Namespace) -> None:
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{var}/events.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usm_portal.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
+    # Production settings: with DEBUG on Django keeps every SQL statement in memory.
+    os.environ["DEBUG"] = "false"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["SECURE_SSL_REDIRECT"] = "false"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", verbosity=0, interactive=False)
 
 
 def fill(count: int) -> None:

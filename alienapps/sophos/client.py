@@ -1,6 +1,6 @@
 """The only code that talks to Sophos Central: the legacy SIEM Integration API client.
 
-Every request carries a connect and read timeout and a deadline for the whole answer,
+Every request carries a connect and read timeout and a deadline for the whole response,
 goes only to an allowlisted host, honours ``Retry-After`` up to a cap and retries
 5xx answers and dropped connections with exponential backoff and full jitter. Every
 failure becomes an ``alienapps.errors`` exception whose message names the cause and
@@ -40,7 +40,7 @@ PATHS = {"events": "/siem/v1/events", "alerts": "/siem/v1/alerts"}
 MAX_REDIRECTS = 3
 MAX_BODY_BYTES = 64 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
-# A connection check asks for a short recent window with the smallest page Sophos allows.
+# A connection check requests a short recent window with the smallest page Sophos allows.
 CHECK_LIMIT = 200
 CHECK_WINDOW = timedelta(seconds=60)
 
@@ -347,7 +347,7 @@ def read_body(response: requests.Response, deadline: float, origin) -> bytes:
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise BodyTimeout("deadline for the whole answer passed")
+            raise BodyTimeout("the deadline for the whole response passed")
         try:
             chunk = raw.read1(CHUNK_BYTES, decode_content=True)
         except ProtocolError as error:
@@ -366,7 +366,7 @@ def read_body(response: requests.Response, deadline: float, origin) -> bytes:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Return the seconds a Retry-After header asks for (seconds or an HTTP date)."""
+    """Return the wait in seconds a Retry-After header requests (seconds or an HTTP date)."""
     if not value:
         return None
     value = value.strip()
@@ -396,7 +396,7 @@ def correlation_suffix(answer: Answer) -> str:
 
 
 def raise_for_status(answer: Answer, params: dict) -> None:
-    """Raise the CollectionError an unsuccessful, not retried answer stands for."""
+    """Raise the CollectionError for an unsuccessful response that is not retried."""
     status = answer.status
     if status == 200:
         return
@@ -436,7 +436,7 @@ def raise_for_status(answer: Answer, params: dict) -> None:
 
 
 def parse_page(answer: Answer, stream: str, *, limit: int) -> Page:
-    """Parse a 200 answer into a Page, or raise when the envelope is broken."""
+    """Parse a 200 response into a Page, or raise when the envelope is broken."""
     try:
         body = json.loads(answer.body, parse_int=bounded_int)
     except RecursionError:

@@ -10,6 +10,7 @@ from alienapps.collector import run_job
 from alienapps.models import CollectionRun, Health
 from alienapps.tasks import dispatch_due_jobs
 from tests.collection_helpers import api_requests, job_of, served_ids
+from tests import leaks
 from tests.conftest import make_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -396,3 +397,49 @@ def test_bad_items_do_not_sink_page(connection, simulator):
     assert Event.objects.filter(external_id="bad-time").get().parse_note
     assert "severity" in Event.objects.get(external_id="bad-type").parse_note
     assert Event.objects.count() == len(served_ids(simulator, "events"))
+
+
+def test_lookback_is_configurable(connection, simulator, settings):
+    settings.SOPHOS_INITIAL_LOOKBACK_HOURS = 2
+    before = timezone.now()
+    collect(connection)
+    start = int(api_requests(simulator, "events")[0]["query"]["from_date"])
+    assert abs(start - (before - timedelta(hours=2)).timestamp()) < 5
+
+
+def test_lookback_never_passes_window(connection, simulator, settings):
+    settings.SOPHOS_INITIAL_LOOKBACK_HOURS = 48
+    before = timezone.now()
+    _, run = collect(connection)
+    start = int(api_requests(simulator, "events")[0]["query"]["from_date"])
+    assert start >= (before - timedelta(hours=23, minutes=59)).timestamp() - 1
+    assert run.outcome == Outcome.OK
+
+
+def test_renewed_token_keeps_cursors(connection, simulator, sensor):
+    from alienapps.services import save_connection
+    from alienapps.sophos.tokenblock import parse_token_block
+
+    events_job, _ = collect(connection, "events")
+    alerts_job, _ = collect(connection, "alerts")
+    simulator.issue_token()
+    leaks.register(simulator.api_key, simulator.authorization)
+    save_connection(
+        app=connection.alienapp,
+        sensor=sensor,
+        token_block=parse_token_block(simulator.token_block),
+        streams={"events", "alerts"},
+        token_expires_on=None,
+        no_data_minutes=None,
+        user=None,
+        connection=connection,
+    )
+    assert job_of(connection, "events").cursor == events_job.cursor
+    assert job_of(connection, "alerts").cursor == alerts_job.cursor
+    assert connection.changes.filter(summary="token replaced").exists()
+
+
+def test_second_dispatcher_queues_nothing(connection, simulator):
+    assert dispatch_due_jobs() == 2
+    assert dispatch_due_jobs() == 0
+    assert CollectionRun.objects.filter(trigger="schedule").count() == 2

@@ -181,7 +181,8 @@ def _page_through(job, run, token, session, app, deadline) -> list[str]:
         if run.pages >= settings.COLLECTION_MAX_PAGES or time.monotonic() > deadline:
             _continue_soon(job)
             notes.append(
-                f"Stopped after {run.pages} pages to stay within the run's limits; the "
+                f"Stopped after {run.pages} page{'' if run.pages == 1 else 's'} to stay "
+                "within the run's limits; the "
                 "next run continues from the saved cursor."
             )
             return notes

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from activity.models import Alarm, Event
@@ -42,15 +43,35 @@ def save_connection(
     """
     with transaction.atomic():
         connection = connection or _find_or_new(app, sensor)
+        creating = connection.pk is None
         changes = _apply_settings(
             connection, app, sensor, token_block, token_expires_on, no_data_minutes
         )
         connection.save()
+        if creating:
+            adopt_orphans(connection, app)
         changes += _apply_streams(connection, app, streams)
         _record(connection, user, changes)
         checks = _queue_verification(connection, user)
     _wait_for(checks, connection)
     return refresh_health(connection)
+
+
+def adopt_orphans(connection: Connection, app) -> None:
+    """Link the events and alarms a removed connection on this sensor left behind.
+
+    Items are unique per connection, so without this a connection configured again
+    would store every item it collects a second time. Where earlier removals left
+    the same id more than once, the oldest row is adopted.
+    """
+    for model in (Event, Alarm):
+        orphans = model.objects.filter(
+            connection__isnull=True, sensor=connection.sensor, plugin=app.plugin
+        )
+        first_rows = orphans.values("external_id").annotate(first=Min("id"))
+        model.objects.filter(id__in=first_rows.values("first")).update(
+            connection=connection
+        )
 
 
 def _find_or_new(app, sensor) -> Connection:

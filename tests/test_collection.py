@@ -1,5 +1,6 @@
 """Log collection through the real client and collector against the simulator."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -174,7 +175,7 @@ def test_page_budget_continues_next_run(connection, simulator, settings):
     settings.COLLECTION_MAX_PAGES = 1
     job, run = collect(connection)
     assert run.pages == 1
-    assert "Stopped after 1 pages" in run.message
+    assert "Stopped after 1 page to stay" in run.message
     assert job.next_run_at <= timezone.now()
     settings.COLLECTION_MAX_PAGES = 50
     collect(connection)
@@ -443,3 +444,59 @@ def test_second_dispatcher_queues_nothing(connection, simulator):
     assert dispatch_due_jobs() == 2
     assert dispatch_due_jobs() == 0
     assert CollectionRun.objects.filter(trigger="schedule").count() == 2
+
+
+@pytest.mark.parametrize("echo", ["key", "authorization", "decoded"])
+def test_echoed_token_is_redacted(connection, simulator, echo):
+    import base64
+
+    credential = simulator.authorization.removeprefix("Basic ")
+    values = {
+        "key": f"header x-api-key={simulator.api_key} not valid",
+        "authorization": f"Authorization: {simulator.authorization} rejected",
+        "decoded": f"user {base64.b64decode(credential).decode()} unknown",
+    }
+    simulator.add_faults(
+        [
+            {
+                "route": "events",
+                "kind": "status",
+                "status": 422,
+                "times": None,
+                "body": json.dumps({"message": values[echo]}),
+            }
+        ]
+    )
+    _, run = collect(connection)
+    assert run.outcome == Outcome.ERROR
+    assert "<redacted>" in run.message
+    assert simulator.api_key not in run.message
+    assert credential not in run.message
+    assert simulator.api_key not in connection.message
+
+
+def test_configured_again_doubles_nothing(connection, simulator, sensor):
+    from alienapps.services import remove_connection, save_connection
+    from alienapps.sophos.tokenblock import parse_token_block
+
+    collect(connection, "events")
+    collect(connection, "alerts")
+    alarm = Alarm.objects.first()
+    alarm.status = Alarm.Status.CLOSED
+    alarm.save()
+    counts = (Event.objects.count(), Alarm.objects.count())
+    remove_connection(connection, None)
+    again = save_connection(
+        app=connection.alienapp,
+        sensor=sensor,
+        token_block=parse_token_block(simulator.token_block),
+        streams={"events", "alerts"},
+        token_expires_on=None,
+        no_data_minutes=None,
+        user=None,
+    )
+    collect(again, "events")
+    collect(again, "alerts")
+    assert (Event.objects.count(), Alarm.objects.count()) == counts
+    assert Alarm.objects.get(pk=alarm.pk).status == Alarm.Status.CLOSED
+    assert not Event.objects.filter(connection__isnull=True).exists()

@@ -545,3 +545,15 @@ def test_token_block_direct_construction() -> None:
     block = TokenBlock(URL, KEY, AUTHORIZATION)
     assert block.warnings == ()
     assert parse_token_block(block.canonical()) == block
+
+
+def test_url_containing_key_rejected():
+    key = "9pbwiroXq2Lr5Tn9Vb3Wc6Yd1Fe4Gh7Jk0Pa2Sd5"
+    text = (
+        f"url: https://{key.lower()}.central.sophos.com/gateway, x-api-key: {key}, "
+        "Authorization: Basic YmE3ZWE0YjYtNmIyZS00YjhhLTk3ZDUtYWM4ZDFmZDg0NGMyOnNlY3JldA=="
+    )
+    with pytest.raises(TokenBlockError) as error:
+        parse_token_block(text)
+    assert error.value.code == "E15"
+    assert key.lower()[:8] not in error.value.message

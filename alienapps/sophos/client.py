@@ -7,6 +7,7 @@ failure becomes an ``alienapps.errors`` exception whose message names the cause 
 the fix; no message, log line or exception carries the token.
 """
 
+import base64
 import email.utils
 import json
 import logging
@@ -131,9 +132,21 @@ class SophosClient(CollectorSession):
 
     def _get_page(self, stream: str, params: dict[str, Any]) -> Page:
         url = self.block.url + PATHS[stream]
-        answer = self._request_with_retries(url, params)
-        page = parse_page(answer, stream, limit=params["limit"])
-        return page
+        try:
+            answer = self._request_with_retries(url, params)
+            return parse_page(answer, stream, limit=params["limit"])
+        except CollectionError as error:
+            # A server may echo request headers in its error text; the message is
+            # stored, shown and logged, so the token's values are masked first.
+            error.message = self.redact(error.message)
+            error.args = (error.message,)
+            raise
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with the token's key and credential masked."""
+        for secret in secret_values(self.block):
+            text = text.replace(secret, "<redacted>")
+        return text
 
     def _request_with_retries(self, url: str, params: dict[str, Any]) -> Answer:
         attempt = 0
@@ -279,6 +292,17 @@ class SophosClient(CollectorSession):
         return translate_request_error(error, origin, self.sensor_name, self.config)
 
 
+def secret_values(block: TokenBlock) -> list[str]:
+    """Return the secret strings of a token block, longest first, as a server may echo them."""
+    credential = block.authorization.removeprefix("Basic ").strip()
+    values = [block.api_key, credential]
+    try:
+        values.append(base64.b64decode(credential, validate=True).decode())
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
 def translate_request_error(
     error: Exception, origin: hosts.Origin, sensor_name: str, config: ClientConfig
 ) -> CollectionError:
@@ -413,7 +437,7 @@ def raise_for_status(answer: Answer, params: dict) -> None:
         raise PermanentError(
             "Sophos Central refused access (HTTP 403): the token's role or licence may "
             f"not read SIEM data for this tenant{suffix}. Check the token in Sophos "
-            "Central, or quote the correlation id to Sophos support.",
+            f"Central{', or quote the correlation id to Sophos support' if suffix else ''}.",
             http_status=status,
         )
     if status == 400 and "cursor" in params:
@@ -441,13 +465,13 @@ def parse_page(answer: Answer, stream: str, *, limit: int) -> Page:
         body = json.loads(answer.body, parse_int=bounded_int)
     except RecursionError:
         raise TransientError(
-            f"Sophos Central sent a {stream} page nested too deeply to read; the cursor "
+            f"Sophos Central sent a page of {stream} nested too deeply to read; the cursor "
             "was not moved.",
             http_status=answer.status,
         ) from None
     except ValueError:
         raise TransientError(
-            f"Sophos Central sent a {stream} page that is not JSON "
+            f"Sophos Central sent a page of {stream} that is not JSON "
             f"({describe_body(answer.body)}); the cursor was not moved.",
             http_status=answer.status,
         ) from None
@@ -466,21 +490,21 @@ def bounded_int(digits: str) -> int | str:
 def envelope_to_page(body: Any, status: int, stream: str, limit: int) -> Page:
     if not isinstance(body, dict):
         raise TransientError(
-            f"Sophos Central sent a {stream} page that is not a JSON object; the cursor "
+            f"Sophos Central sent a page of {stream} that is not a JSON object; the cursor "
             "was not moved.",
             http_status=status,
         )
     missing = [key for key in ("items", "has_more", "next_cursor") if key not in body]
     if missing:
         raise TransientError(
-            f"Sophos Central sent a {stream} page without {', '.join(missing)}; the "
+            f"Sophos Central sent a page of {stream} without {', '.join(missing)}; the "
             "cursor was not moved.",
             http_status=status,
         )
     items, cursor, has_more = body["items"], body["next_cursor"], body["has_more"]
     if not isinstance(items, list) or not isinstance(cursor, str):
         raise TransientError(
-            f"Sophos Central sent a {stream} page whose items or next_cursor have the "
+            f"Sophos Central sent a page of {stream} whose items or next_cursor have the "
             "wrong type; the cursor was not moved.",
             http_status=status,
         )

@@ -64,6 +64,8 @@ MESSAGES = {
     "again.",
     "E12": "The token block contains an unexpected part{item}. It should contain "
     "only url, x-api-key and Authorization.",
+    "E15": "The API Access URL contains part of the x-api-key or Authorization "
+    "value, so the parts are mixed up. Copy the block again from Sophos Central.",
 }
 
 LINE_BREAK = re.compile(r"\r\n|[\r\x85\u2028\u2029]")
@@ -153,6 +155,10 @@ class TokenBlock:
             f"TokenBlock(url={self.url!r}, api_key={self.masked_key()!r}, "
             f"authorization='Basic {MASK}', warnings={self.warnings!r})"
         )
+
+
+# The length of a run of secret characters that may not appear in the URL.
+SECRET_RUN = 8
 
 
 def parse_token_block(text: str) -> TokenBlock:
@@ -314,7 +320,21 @@ def _build(items: dict[str, str]) -> TokenBlock:
     )
 
     warnings = (*url_warnings, *key_warnings, *authorization_warnings)
+    _check_url_has_no_secret(url, api_key, authorization)
     return TokenBlock(url, api_key, authorization, warnings)
+
+
+def _check_url_has_no_secret(url: str, api_key: str, authorization: str) -> None:
+    """Reject a URL that contains the key or credential, which pages and logs would show.
+
+    The URL is stored and displayed in clear text, unlike the two secret values.
+    """
+    credential = authorization.removeprefix("Basic ").strip()
+    lowered = url.lower()
+    for secret in (api_key, credential):
+        for start in range(0, max(1, len(secret) - SECRET_RUN + 1)):
+            if secret[start : start + SECRET_RUN].lower() in lowered:
+                raise _error("E15")
 
 
 def _normalise_url(value: str, secrets: tuple[str, ...]) -> tuple[str, list[str]]:

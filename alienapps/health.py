@@ -17,6 +17,8 @@ DECISIVE = [
     CollectionRun.Outcome.ERROR,
 ]
 EXPIRY_WARNING_DAYS = 30
+# How long a run may wait in its sensor's queue before Health reports the worker.
+STALE_QUEUE = timedelta(minutes=3)
 
 
 def latest_decisive_run(job) -> CollectionRun | None:
@@ -29,12 +31,43 @@ def compute_health(connection: Connection) -> tuple[str, str]:
     if not jobs:
         return Health.DISABLED, "Collection jobs are disabled in the Scheduler."
 
+    stale = stale_queue_message(connection, jobs)
+    if stale:
+        return _with_expiry(connection, Health.WARNING, stale)
     runs = {job.stream: latest_decisive_run(job) for job in jobs}
     if all(run is None for run in runs.values()):
         health, message = Health.PENDING, "Awaiting the first collection."
     else:
         health, message = _worst_run(connection, runs)
     return _with_expiry(connection, health, message)
+
+
+def stale_queue_message(connection: Connection, jobs: list) -> str:
+    """Name the sensor's queue when runs have waited in it longer than STALE_QUEUE."""
+    oldest = (
+        CollectionRun.objects.filter(
+            job__in=jobs,
+            outcome=CollectionRun.Outcome.QUEUED,
+            queued_at__lt=timezone.now() - STALE_QUEUE,
+        )
+        .order_by("queued_at")
+        .first()
+    )
+    if oldest is None:
+        return ""
+    minutes = int((timezone.now() - oldest.queued_at).total_seconds() // 60)
+    sensor = connection.sensor
+    return (
+        f"Runs have waited {minutes} minutes in queue {sensor.queue} without a worker "
+        f"taking them; check that the worker next to sensor {sensor} is running."
+    )
+
+
+def note_stale_queue(connection: Connection) -> None:
+    """Store Warning when runs wait in the sensor's queue with no worker taking them."""
+    jobs = [job for job in connection.jobs.all() if job.enabled]
+    if jobs and stale_queue_message(connection, jobs):
+        refresh_health(connection)
 
 
 def _worst_run(connection: Connection, runs: dict) -> tuple[str, str]:

@@ -174,10 +174,11 @@ def _wait_for(runs: list[CollectionRun], connection: Connection) -> None:
     ):
         sensor = connection.sensor
         Connection.objects.filter(pk=connection.pk).update(
+            health=Health.WARNING,
             message=(
-                f"Waiting for the worker of sensor {sensor} (queue {sensor.queue}) to "
-                "verify the connection; check that it is running."
-            )
+                f"The worker of sensor {sensor} (queue {sensor.queue}) has not verified "
+                "the connection yet; check that it is running."
+            ),
         )
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import TemplateView
 
 from alienapps import registry, services
-from alienapps.health import EXPIRY_WARNING_DAYS
+from alienapps.health import EXPIRY_WARNING_DAYS, note_stale_queue
 from alienapps.models import CollectionRun, Connection, Health, LogCollectionJob
 from sensors.models import Sensor
 from usm_portal.pagination import keyset_page
@@ -165,6 +165,10 @@ class AppView(PortalPermissionMixin, TemplateView):
         connections = list(
             Connection.objects.filter(app=app.slug).select_related("sensor")
         )
+        for connection in connections:
+            # Runs that no worker took leave no result a worker could store, so the
+            # page itself reports them.
+            note_stale_queue(connection)
         rows = connection_rows(
             connections, user.has_perm("alienapps.view_connectionchange")
         )

@@ -102,3 +102,16 @@ def test_expiry_far_away_is_ok(connection):
     finish(connection, "alerts", Outcome.OK)
     connection.token_expires_on = (timezone.now() + timedelta(days=31)).date()
     assert compute_health(connection)[0] == Health.OK
+
+
+def test_runs_no_worker_took_warn(connection):
+    finish(connection, "events", Outcome.OK)
+    finish(connection, "alerts", Outcome.OK)
+    job = connection.jobs.get(stream="events")
+    CollectionRun.objects.create(
+        job=job, trigger="schedule", queued_at=timezone.now() - timedelta(minutes=10)
+    )
+    health, message = compute_health(connection)
+    assert health == Health.WARNING
+    assert connection.sensor.queue in message
+    assert "waited 10 minutes" in message

@@ -3,7 +3,7 @@
 Each form turns its valid fields into a queryset filter. It ignores the invalid
 ones, which the page shows as errors."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -78,10 +78,10 @@ class EventFilterForm(FilterForm):
             data["range"] = DEFAULT_RANGE
         super().__init__(data, *args, **kwargs)
         # "from" is a Python keyword, so these two fields are added by name.
-        self.fields["from"] = forms.DateTimeField(
+        self.fields["from"] = UTCDateTimeField(
             label="From", required=False, widget=TIME_INPUT
         )
-        self.fields["to"] = forms.DateTimeField(
+        self.fields["to"] = UTCDateTimeField(
             label="To", required=False, widget=TIME_INPUT
         )
         self.order_fields(["range", "from", "to", "severity", "q", "sensor"])
@@ -119,6 +119,21 @@ class EventFilterForm(FilterForm):
         if length is None:
             return queryset
         return queryset.filter(timestamp_occured__gte=now - length)
+
+
+class UTCDateTimeField(forms.DateTimeField):
+    """A time in the viewer's zone, returned in UTC; rejects times UTC cannot hold."""
+
+    def clean(self, value):
+        cleaned = super().clean(value)
+        if cleaned is None:
+            return None
+        try:
+            return cleaned.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "Enter a time between the years 1 and 9999 in UTC.", code="invalid"
+            ) from None
 
 
 def text_query(text: str) -> Q:

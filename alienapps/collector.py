@@ -230,11 +230,17 @@ def gap_note(job: LogCollectionJob, now: datetime, window: timedelta | None) -> 
 def cursor_fallback_note(
     job: LogCollectionJob, start: datetime, error: Exception
 ) -> str:
+    """Describe the restart after a rejected cursor, and any interval it may miss."""
     since = job.cursor_saved_at or job.last_success_at
-    since_text = f"{fmt(since)} UTC" if since else "the last saved cursor"
+    restarted = f"{error} Collection restarted from {fmt(start)} UTC"
+    if since is None or start <= since:
+        return (
+            f"{restarted}, before the last saved cursor, so nothing is missing; items "
+            "already stored were skipped."
+        )
     return (
-        f"{error} Collection restarted from {fmt(start)} UTC; items between "
-        f"{since_text} and {fmt(start)} UTC may be missing."
+        f"{restarted}; items between {fmt(since)} UTC and {fmt(start)} UTC may be "
+        "missing."
     )
 
 

@@ -500,3 +500,38 @@ def test_configured_again_doubles_nothing(connection, simulator, sensor):
     assert (Event.objects.count(), Alarm.objects.count()) == counts
     assert Alarm.objects.get(pk=alarm.pk).status == Alarm.Status.CLOSED
     assert not Event.objects.filter(connection__isnull=True).exists()
+
+
+def test_check_makes_one_short_request(connection, simulator, settings):
+    from alienapps.collector import check_job
+
+    settings.SOPHOS_READ_TIMEOUT = 30
+    simulator.add_faults(
+        [{"route": "events", "kind": "status", "status": 503, "times": None}]
+    )
+    job = job_of(connection, "events")
+    run = CollectionRun.objects.create(job=job, trigger="check")
+    check_job(job.pk, run.pk)
+    run.refresh_from_db()
+    assert run.outcome == Outcome.ERROR
+    assert len(api_requests(simulator, "events")) == 1
+    job.refresh_from_db()
+    assert job.cursor == ""
+
+
+def test_fallback_note_names_real_gap(connection, simulator):
+    job, _ = collect(connection)
+    old = timezone.now() - timedelta(hours=30)
+    type(job).objects.filter(pk=job.pk).update(cursor_saved_at=old, last_success_at=old)
+    simulator.add_faults([{"route": "events", "kind": "reject_cursor", "times": 1}])
+    _, run = collect(connection)
+    assert "may be missing" in run.message
+    assert old.strftime("%Y-%m-%d %H:%M") in run.message
+
+
+def test_fallback_note_without_gap(connection, simulator):
+    collect(connection)
+    simulator.add_faults([{"route": "events", "kind": "reject_cursor", "times": 1}])
+    _, run = collect(connection)
+    assert "nothing is missing" in run.message
+    assert "may be missing" not in run.message

@@ -984,3 +984,24 @@ def test_browser_refreshes_pending_health(browser_user, live_server, browser_pag
     browser_page.get_by_role("img", name="Health: OK").wait_for(timeout=25_000)
     assert "4 new events" in browser_page.locator("#connections").inner_text()
     assert browser_page.locator("#connections").get_attribute("data-pending") == "false"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "before=0001-01-01T00:00:00%2B14:00|1",
+        "before=9999-12-31T23:59:59-14:00|1",
+        "after=0001-01-01T00:00:00%2B14:00|1",
+        "range=custom&from=0001-01-01T00:00",
+        "range=custom&to=9999-12-31T23:59",
+    ],
+)
+@pytest.mark.parametrize("path", ["/events/", "/alarms/"])
+def test_out_of_range_times_are_not_errors(client, django_user_model, path, query):
+    from tests.fixtures_web import make_user
+
+    user = make_user("reader-range", "Read-Only")
+    client.force_login(user)
+    client.cookies["viewer_tz"] = "Asia/Tokyo"
+    response = client.get(f"{path}?{query}")
+    assert response.status_code == 200

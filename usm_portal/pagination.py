@@ -40,7 +40,11 @@ def decode_cursor(text: str | None) -> tuple[datetime, int] | None:
         return None
     if when.tzinfo is None or pk < 0:
         return None
-    return when, pk
+    try:
+        return when.astimezone(UTC), pk
+    except OverflowError:
+        # A time near year 1 or 9999 with an offset that UTC cannot hold.
+        return None
 
 
 def keyset_page(

@@ -6,103 +6,229 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('alienapps', '0001_initial'),
-        ('sensors', '0001_initial'),
+        ("alienapps", "0001_initial"),
+        ("sensors", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=64)),
-                ('plugin', models.CharField(max_length=60)),
-                ('event_name', models.TextField()),
-                ('event_category', models.CharField(blank=True, max_length=100)),
-                ('event_subcategory', models.CharField(blank=True, max_length=200)),
-                ('event_severity', models.CharField(choices=[('none', 'None'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical'), ('unknown', 'Unknown')], default='unknown', max_length=10)),
-                ('source_username', models.TextField(blank=True)),
-                ('source_name', models.TextField(blank=True)),
-                ('source_address', models.CharField(blank=True, max_length=100)),
-                ('file_path', models.TextField(blank=True)),
-                ('malware_family', models.TextField(blank=True)),
-                ('timestamp_occured', models.DateTimeField()),
-                ('timestamp_received', models.DateTimeField()),
-                ('log', models.TextField()),
-                ('parse_note', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('log', 'Log'), ('system', 'System')], default='log', max_length=10)),
-                ('connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='alienapps.connection')),
-                ('sensor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='sensors.sensor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=64)),
+                ("plugin", models.CharField(max_length=60)),
+                ("event_name", models.TextField()),
+                ("event_category", models.CharField(blank=True, max_length=100)),
+                ("event_subcategory", models.CharField(blank=True, max_length=200)),
+                (
+                    "event_severity",
+                    models.CharField(
+                        choices=[
+                            ("none", "None"),
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("source_username", models.TextField(blank=True)),
+                ("source_name", models.TextField(blank=True)),
+                ("source_address", models.CharField(blank=True, max_length=100)),
+                ("file_path", models.TextField(blank=True)),
+                ("malware_family", models.TextField(blank=True)),
+                ("timestamp_occured", models.DateTimeField()),
+                ("timestamp_received", models.DateTimeField()),
+                ("log", models.TextField()),
+                ("parse_note", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("log", "Log"), ("system", "System")],
+                        default="log",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="alienapps.connection",
+                    ),
+                ),
+                (
+                    "sensor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="sensors.sensor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-timestamp_occured', '-id'],
+                "ordering": ["-timestamp_occured", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Alarm',
+            name="Alarm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=64)),
-                ('plugin', models.CharField(max_length=60)),
-                ('event_name', models.TextField()),
-                ('event_category', models.CharField(blank=True, max_length=100)),
-                ('event_subcategory', models.CharField(blank=True, max_length=200)),
-                ('event_severity', models.CharField(choices=[('none', 'None'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical'), ('unknown', 'Unknown')], default='unknown', max_length=10)),
-                ('source_username', models.TextField(blank=True)),
-                ('source_name', models.TextField(blank=True)),
-                ('source_address', models.CharField(blank=True, max_length=100)),
-                ('file_path', models.TextField(blank=True)),
-                ('malware_family', models.TextField(blank=True)),
-                ('timestamp_occured', models.DateTimeField()),
-                ('timestamp_received', models.DateTimeField()),
-                ('log', models.TextField()),
-                ('parse_note', models.TextField(blank=True)),
-                ('priority', models.PositiveSmallIntegerField()),
-                ('rule_intent', models.CharField(blank=True, max_length=100)),
-                ('rule_strategy', models.CharField(blank=True, max_length=100)),
-                ('rule_method', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('in review', 'In Review'), ('closed', 'Closed')], default='open', max_length=20)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='alienapps.connection')),
-                ('sensor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='sensors.sensor')),
-                ('status_changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alarms', to='activity.event')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=64)),
+                ("plugin", models.CharField(max_length=60)),
+                ("event_name", models.TextField()),
+                ("event_category", models.CharField(blank=True, max_length=100)),
+                ("event_subcategory", models.CharField(blank=True, max_length=200)),
+                (
+                    "event_severity",
+                    models.CharField(
+                        choices=[
+                            ("none", "None"),
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("source_username", models.TextField(blank=True)),
+                ("source_name", models.TextField(blank=True)),
+                ("source_address", models.CharField(blank=True, max_length=100)),
+                ("file_path", models.TextField(blank=True)),
+                ("malware_family", models.TextField(blank=True)),
+                ("timestamp_occured", models.DateTimeField()),
+                ("timestamp_received", models.DateTimeField()),
+                ("log", models.TextField()),
+                ("parse_note", models.TextField(blank=True)),
+                ("priority", models.PositiveSmallIntegerField()),
+                ("rule_intent", models.CharField(blank=True, max_length=100)),
+                ("rule_strategy", models.CharField(blank=True, max_length=100)),
+                ("rule_method", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in review", "In Review"),
+                            ("closed", "Closed"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="alienapps.connection",
+                    ),
+                ),
+                (
+                    "sensor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="sensors.sensor",
+                    ),
+                ),
+                (
+                    "status_changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alarms",
+                        to="activity.event",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-timestamp_occured', '-id'],
+                "ordering": ["-timestamp_occured", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['-timestamp_occured', '-id'], name='event_newest_first'),
+            model_name="event",
+            index=models.Index(
+                fields=["-timestamp_occured", "-id"], name="event_newest_first"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['event_severity', '-timestamp_occured', '-id'], name='event_severity_newest_first'),
+            model_name="event",
+            index=models.Index(
+                fields=["event_severity", "-timestamp_occured", "-id"],
+                name="event_severity_newest_first",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(fields=('connection', 'external_id'), name='event_unique_per_connection'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "external_id"), name="event_unique_per_connection"
+            ),
         ),
         migrations.AddIndex(
-            model_name='alarm',
-            index=models.Index(fields=['-timestamp_occured', '-id'], name='alarm_newest_first'),
+            model_name="alarm",
+            index=models.Index(
+                fields=["-timestamp_occured", "-id"], name="alarm_newest_first"
+            ),
         ),
         migrations.AddIndex(
-            model_name='alarm',
-            index=models.Index(fields=['status', '-timestamp_occured'], name='alarm_status'),
+            model_name="alarm",
+            index=models.Index(
+                fields=["status", "-timestamp_occured"], name="alarm_status"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alarm',
-            constraint=models.UniqueConstraint(fields=('connection', 'external_id'), name='alarm_unique_per_connection'),
+            model_name="alarm",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "external_id"), name="alarm_unique_per_connection"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alarm',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__lte', 100)), name='alarm_priority_0_100'),
+            model_name="alarm",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__lte", 100)), name="alarm_priority_0_100"
+            ),
         ),
     ]

@@ -8,108 +8,251 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('sensors', '0001_initial'),
+        ("sensors", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('app', models.SlugField(choices=alienapps.registry.app_choices)),
-                ('secret', models.TextField(blank=True, editable=False)),
-                ('api_host', models.CharField(blank=True, max_length=255)),
-                ('token_saved_at', models.DateTimeField(blank=True, null=True)),
-                ('token_expires_on', models.DateField(blank=True, null=True)),
-                ('no_data_minutes', models.PositiveIntegerField(blank=True, choices=[(None, 'None'), (30, '30 min'), (60, '1 hour'), (120, '2 hours'), (240, '4 hours'), (360, '6 hours'), (720, '12 hours'), (1440, '24 hours'), (4320, '72 hours')], null=True, verbose_name='create events if the app stops consuming data')),
-                ('health', models.CharField(choices=[('pending', 'Pending'), ('ok', 'OK'), ('warning', 'Warning'), ('error', 'Error'), ('disabled', 'Disabled')], default='pending', max_length=10)),
-                ('message', models.CharField(blank=True, max_length=1000)),
-                ('health_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_item_at', models.DateTimeField(blank=True, null=True)),
-                ('last_no_data_event_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sensor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='sensors.sensor')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("app", models.SlugField(choices=alienapps.registry.app_choices)),
+                ("secret", models.TextField(blank=True, editable=False)),
+                ("api_host", models.CharField(blank=True, max_length=255)),
+                ("token_saved_at", models.DateTimeField(blank=True, null=True)),
+                ("token_expires_on", models.DateField(blank=True, null=True)),
+                (
+                    "no_data_minutes",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        choices=[
+                            (None, "None"),
+                            (30, "30 min"),
+                            (60, "1 hour"),
+                            (120, "2 hours"),
+                            (240, "4 hours"),
+                            (360, "6 hours"),
+                            (720, "12 hours"),
+                            (1440, "24 hours"),
+                            (4320, "72 hours"),
+                        ],
+                        null=True,
+                        verbose_name="create events if the app stops consuming data",
+                    ),
+                ),
+                (
+                    "health",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("ok", "OK"),
+                            ("warning", "Warning"),
+                            ("error", "Error"),
+                            ("disabled", "Disabled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("message", models.CharField(blank=True, max_length=1000)),
+                ("health_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_item_at", models.DateTimeField(blank=True, null=True)),
+                ("last_no_data_event_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "sensor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="sensors.sensor"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['app', 'sensor__name'],
-                'permissions': [('configure_connection', 'Can configure AlienApp connections')],
+                "ordering": ["app", "sensor__name"],
+                "permissions": [
+                    ("configure_connection", "Can configure AlienApp connections")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConnectionChange',
+            name="ConnectionChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('summary', models.CharField(max_length=500)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='alienapps.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("summary", models.CharField(max_length=500)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="alienapps.connection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='LogCollectionJob',
+            name="LogCollectionJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stream', models.SlugField(max_length=30)),
-                ('enabled', models.BooleanField(default=True)),
-                ('interval_minutes', models.PositiveIntegerField(default=20)),
-                ('next_run_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('cursor', models.TextField(blank=True)),
-                ('cursor_saved_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('rate_limited_until', models.DateTimeField(blank=True, null=True)),
-                ('claim_token', models.CharField(blank=True, max_length=40)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='alienapps.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("stream", models.SlugField(max_length=30)),
+                ("enabled", models.BooleanField(default=True)),
+                ("interval_minutes", models.PositiveIntegerField(default=20)),
+                (
+                    "next_run_at",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                ("cursor", models.TextField(blank=True)),
+                ("cursor_saved_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("rate_limited_until", models.DateTimeField(blank=True, null=True)),
+                ("claim_token", models.CharField(blank=True, max_length=40)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="alienapps.connection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection__app', 'connection__sensor__name', 'stream'],
-                'permissions': [('run_logcollectionjob', 'Can run a log collection job now')],
+                "ordering": ["connection__app", "connection__sensor__name", "stream"],
+                "permissions": [
+                    ("run_logcollectionjob", "Can run a log collection job now")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CollectionRun',
+            name="CollectionRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('schedule', 'Schedule'), ('manual', 'Run now'), ('save', 'Save'), ('check', 'Connection check')], max_length=10)),
-                ('queued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('items', models.PositiveIntegerField(default=0)),
-                ('new_items', models.PositiveIntegerField(default=0)),
-                ('http_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('ok', 'OK'), ('warning', 'Warning'), ('error', 'Error'), ('skipped', 'Skipped')], default='queued', max_length=10)),
-                ('message', models.CharField(blank=True, max_length=1000)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='alienapps.logcollectionjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Schedule"),
+                            ("manual", "Run now"),
+                            ("save", "Save"),
+                            ("check", "Connection check"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("queued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("items", models.PositiveIntegerField(default=0)),
+                ("new_items", models.PositiveIntegerField(default=0)),
+                (
+                    "http_status",
+                    models.PositiveSmallIntegerField(blank=True, null=True),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("ok", "OK"),
+                            ("warning", "Warning"),
+                            ("error", "Error"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("message", models.CharField(blank=True, max_length=1000)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="alienapps.logcollectionjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-queued_at', '-id'],
+                "ordering": ["-queued_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='connection',
-            constraint=models.UniqueConstraint(fields=('app', 'sensor'), name='one_connection_per_sensor'),
+            model_name="connection",
+            constraint=models.UniqueConstraint(
+                fields=("app", "sensor"), name="one_connection_per_sensor"
+            ),
         ),
         migrations.AddIndex(
-            model_name='logcollectionjob',
-            index=models.Index(fields=['enabled', 'next_run_at'], name='job_due'),
+            model_name="logcollectionjob",
+            index=models.Index(fields=["enabled", "next_run_at"], name="job_due"),
         ),
         migrations.AddConstraint(
-            model_name='logcollectionjob',
-            constraint=models.UniqueConstraint(fields=('connection', 'stream'), name='one_job_per_stream'),
+            model_name="logcollectionjob",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "stream"), name="one_job_per_stream"
+            ),
         ),
         migrations.AddIndex(
-            model_name='collectionrun',
-            index=models.Index(fields=['job', '-queued_at'], name='run_latest'),
+            model_name="collectionrun",
+            index=models.Index(fields=["job", "-queued_at"], name="run_latest"),
         ),
     ]

@@ -15,7 +15,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -44,6 +44,8 @@ CHUNK_BYTES = 64 * 1024
 # A connection check requests a short recent window with the smallest page Sophos allows.
 CHECK_LIMIT = 200
 CHECK_WINDOW = timedelta(seconds=60)
+# Seconds a check waits for Sophos Central, below CONNECTION_CHECK_WAIT_SECONDS.
+CHECK_TIMEOUT = 10.0
 
 
 @dataclass
@@ -124,9 +126,21 @@ class SophosClient(CollectorSession):
         return self._get_page(stream, params)
 
     def check(self, stream: str) -> Page:
+        """Make one request, without retries and with short timeouts, so Save and
+        Test connection answer quickly even when Sophos Central hangs."""
         start = datetime.now(UTC) - CHECK_WINDOW
         params = {"limit": CHECK_LIMIT, "from_date": int(start.timestamp())}
-        return self._get_page(stream, params)
+        full = self.config
+        self.config = replace(
+            full,
+            max_attempts=1,
+            read_timeout=min(full.read_timeout, CHECK_TIMEOUT),
+            request_deadline=min(full.request_deadline, CHECK_TIMEOUT),
+        )
+        try:
+            return self._get_page(stream, params)
+        finally:
+            self.config = full
 
     # Requests and retries
 

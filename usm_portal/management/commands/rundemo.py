@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -61,9 +62,25 @@ class Command(BaseCommand):
                     "version": "2026.11.0",
                 },
             )
+        return self.demo_users()
+
+    def demo_users(self) -> str:
+        """Create the demo users once; later starts print the same logins again."""
+        logins = Path(settings.VAR_DIR) / "demo-users.txt"
+        names = [line.split()[0] for line in self.read_logins(logins)]
+        if names and User.objects.filter(username__in=names).count() == len(names):
+            return logins.read_text()
         output = io.StringIO()
         call_command("create_demo_users", stdout=output)
+        logins.write_text(output.getvalue())
+        logins.chmod(0o600)
         return output.getvalue()
+
+    def read_logins(self, path: Path) -> list[str]:
+        try:
+            return [line for line in path.read_text().splitlines() if line.strip()]
+        except OSError:
+            return []
 
     def child_environment(self, simulator: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -83,6 +100,8 @@ class Command(BaseCommand):
                 "sophos_simulator",
                 "--port",
                 str(simulator_port),
+                "--token-file",
+                str(Path(settings.VAR_DIR) / "simulator-token.json"),
             ],
             "worker": [
                 celery,
@@ -126,6 +145,11 @@ class Command(BaseCommand):
                 time.sleep(1)
         except KeyboardInterrupt:
             self.stdout.write("Stopping.")
+
+
+def sensor_queues() -> str:
+    """Return the sensors' queues; --all-sensors adds those of sensors added later."""
+    return ",".join(Sensor.objects.values_list("queue", flat=True)) or "portal"
 
 
 def wait_for_token_block(simulator: str, children: dict, timeout: float = 60) -> str:

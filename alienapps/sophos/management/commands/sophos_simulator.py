@@ -69,6 +69,12 @@ class Command(BaseCommand):
             help="JSON file with a list of fault specs to apply.",
         )
         parser.add_argument(
+            "--token-file",
+            metavar="FILE",
+            help="Keep the token in this file: reuse it when the file exists, else "
+            "write the new one there, so a restarted simulator accepts the same block.",
+        )
+        parser.add_argument(
             "--allow-remote",
             action="store_true",
             help="Allow a --host that is not a loopback address.",
@@ -107,6 +113,8 @@ class Command(BaseCommand):
 
         if options["faults"]:
             self.stdout.write(f"Added {self._faults(sim, options['faults'])} faults")
+        if options["token_file"]:
+            keep_token(sim, Path(str(options["token_file"])))
         return sim
 
     def _load(self, sim: Simulator, path: str) -> int:
@@ -138,3 +146,21 @@ class Command(BaseCommand):
             self.stdout.write("Stopping the simulator")
         finally:
             sim.stop()
+
+
+def keep_token(sim: Simulator, path: Path) -> None:
+    """Reuse the token stored at ``path``, or store the simulator's new one there."""
+    try:
+        stored = json.loads(path.read_text())
+        api_key, authorization = stored["api_key"], stored["authorization"]
+    except (OSError, ValueError, KeyError, TypeError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"api_key": sim.api_key, "authorization": sim.authorization})
+        )
+        path.chmod(0o600)
+        return
+    # NOTE: this sets the credentials object's fields directly; the simulator has no
+    # method to install a given token.
+    sim.credentials.api_key = api_key
+    sim.credentials.authorization = authorization

@@ -387,8 +387,16 @@ class JobRunView(PortalPermissionMixin, View):
         job = get_object_or_404(
             LogCollectionJob.objects.select_related("connection__sensor"), pk=pk
         )
-        services.run_job_now(job, request.user)
         sensor = job.connection.sensor
+        limited = job.rate_limited_until
+        if limited and limited > timezone.now():
+            messages.warning(
+                request,
+                f"{job.name} is rate limited by Sophos Central until "
+                f"{limited:%Y-%m-%d %H:%M:%S} UTC; no run was queued.",
+            )
+            return redirect_back(request, reverse("alienapps:scheduler"))
+        services.run_job_now(job, request.user)
         messages.success(
             request,
             f"Queued a run of {job.name} on sensor {sensor} (queue {sensor.queue}).",

@@ -1005,3 +1005,28 @@ def test_out_of_range_times_are_not_errors(client, django_user_model, path, quer
     client.cookies["viewer_tz"] = "Asia/Tokyo"
     response = client.get(f"{path}?{query}")
     assert response.status_code == 200
+
+
+def test_pages_send_content_security_policy(client):
+    response = client.get("/login/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_run_now_while_rate_limited(client, portal):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alienapps.models import CollectionRun, LogCollectionJob
+    from tests.fixtures_web import make_user
+
+    job = LogCollectionJob.objects.first()
+    job.rate_limited_until = timezone.now() + timedelta(minutes=30)
+    job.save()
+    client.force_login(make_user("analyst-rl", "Analyst"))
+    runs_before = CollectionRun.objects.count()
+    response = client.post(f"/scheduler/jobs/{job.pk}/run/", follow=True)
+    assert "rate limited by Sophos Central until" in response.content.decode()
+    assert CollectionRun.objects.count() == runs_before

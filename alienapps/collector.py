@@ -20,6 +20,7 @@ from alienapps.errors import CollectionError, CursorRejected, TransientError
 from alienapps.health import refresh_health
 from alienapps.models import CollectionRun, Connection, LogCollectionJob
 from alienapps.secrets import SecretUnreadable
+from sensors.models import Sensor
 
 logger = logging.getLogger(__name__)
 Outcome = CollectionRun.Outcome
@@ -97,6 +98,7 @@ def _run_claimed(
 
     run.started_at, run.outcome = now, Outcome.RUNNING
     run.save(update_fields=["started_at", "outcome"])
+    mark_sensor_seen(job)
     outcome, message = _collect_safely(job, run, token)
     if outcome in (Outcome.OK, Outcome.WARNING):
         LogCollectionJob.objects.filter(pk=job.pk).update(
@@ -136,6 +138,11 @@ def _remember_rate_limit(job: LogCollectionJob, error: CollectionError) -> None:
         LogCollectionJob.objects.filter(pk=job.pk).update(
             rate_limited_until=until, next_run_at=until
         )
+
+
+def mark_sensor_seen(job: LogCollectionJob) -> None:
+    """Record that a worker serving the job's sensor queue is alive."""
+    Sensor.objects.filter(pk=job.connection.sensor_id).update(last_seen=timezone.now())
 
 
 def finish(run: CollectionRun, outcome: str, message: str) -> CollectionRun:
@@ -303,6 +310,7 @@ def check_job(job_id: int, run_id: int) -> CollectionRun | None:
         return None
     run.started_at, run.outcome = timezone.now(), Outcome.RUNNING
     run.save(update_fields=["started_at", "outcome"])
+    mark_sensor_seen(job)
     outcome, message = _check_safely(job, run)
     finish(run, outcome, message)
     refresh_health(job.connection)

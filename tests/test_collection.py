@@ -535,3 +535,10 @@ def test_fallback_note_without_gap(connection, simulator):
     _, run = collect(connection)
     assert "nothing is missing" in run.message
     assert "may be missing" not in run.message
+
+
+def test_run_marks_sensor_seen(connection, simulator, sensor):
+    assert sensor.last_seen is None
+    collect(connection)
+    sensor.refresh_from_db()
+    assert sensor.last_seen is not None

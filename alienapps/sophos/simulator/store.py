@@ -100,7 +100,8 @@ class Entry:
     def serialised(self) -> bytes:
         if self.json is None:
             text = json.dumps(self.item, ensure_ascii=False, separators=(",", ":"))
-            self.json = text.encode()
+            # A lone surrogate cannot be UTF-8; JSON escapes keep it as \udxxx.
+            self.json = text.encode("utf-8", errors="backslashreplace")
         return self.json
 
 

@@ -31,7 +31,7 @@ class Stream:
     slug: str
     job_name: str
     collect_label: str
-    # Which model the stream's items become: "event" or "alarm".
+    # The model the stream's items become: "event" or "alarm".
     record: str
 
 
@@ -46,7 +46,7 @@ class Page:
 
 
 class CollectorSession:
-    """What an app returns from ``open_session``: fetches pages of one connection."""
+    """The object an app returns from ``open_session``, which fetches pages of one connection."""
 
     def fetch(self, stream: str, cursor: str | None, start: Any) -> Page:
         raise NotImplementedError

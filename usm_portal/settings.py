@@ -200,8 +200,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# How often beat looks for due log collection jobs; each dispatch expires before
-# the next one so a stopped worker never returns to a pile of them.
+# How often beat looks for due log collection jobs. Each dispatch expires before
+# the next one, so a stopped worker never comes back to a pile of them.
 COLLECTION_DISPATCH_SECONDS = env.int("COLLECTION_DISPATCH_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-collection-jobs": {
@@ -223,7 +223,7 @@ COLLECTION_INTERVAL_MINUTES = env.int("COLLECTION_INTERVAL_MINUTES", default=20)
 COLLECTION_CLAIM_SECONDS = env.int("COLLECTION_CLAIM_SECONDS", default=180)
 COLLECTION_RUN_TIME_LIMIT = env.int("COLLECTION_RUN_TIME_LIMIT", default=900)
 COLLECTION_MAX_PAGES = env.int("COLLECTION_MAX_PAGES", default=200)
-# How long Save and Test connection wait for the sensor's worker to answer.
+# How long Save and Test connection wait for the sensor's worker to report.
 CONNECTION_CHECK_WAIT_SECONDS = env.float("CONNECTION_CHECK_WAIT_SECONDS", default=20)
 
 # Sophos Central client.

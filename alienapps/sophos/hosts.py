@@ -23,7 +23,7 @@ METADATA_ADDRESSES = {
 
 
 class HostNotAllowed(ValueError):
-    """An API address outside the allowlist; the message says what is wrong and the fix."""
+    """An API address outside the allowlist; the message names the problem and the fix."""
 
 
 @dataclass(frozen=True)

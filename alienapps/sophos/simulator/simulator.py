@@ -13,7 +13,7 @@ from .generator import Generator, LiveStream
 from .loader import load_records, shift_into_window
 from .server import SimulatorServer
 from .store import ALERTS, EVENTS, Stream
-from .times import Clock
+from .times import Clock, to_ms
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,9 @@ class Simulator:
             ALERTS: Stream(ALERTS, ordering),
         }
 
-        start_ms = self.clock.now_ms()
+        # A fixed `now` starts the backlog exactly there, so a seed gives the same
+        # items however long construction takes.
+        start_ms = to_ms(now) if now is not None else self.clock.now_ms()
         self._add(self.generator.backlog(backlog_events, backlog_alerts, start_ms))
         self.live = LiveStream(self.generator, events_per_minute, start_ms)
 

@@ -15,8 +15,11 @@ EVENT_NAME = "Event from AlienApp Not Received"
 
 def raise_no_data_events(now: datetime) -> int:
     raised = 0
-    watched = Connection.objects.filter(no_data_minutes__isnull=False).select_related(
-        "sensor"
+    # A connection whose jobs are all disabled is expected to be silent.
+    watched = (
+        Connection.objects.filter(no_data_minutes__isnull=False, jobs__enabled=True)
+        .distinct()
+        .select_related("sensor")
     )
     for connection in watched:
         if is_silent(connection, now):

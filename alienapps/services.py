@@ -23,6 +23,8 @@ from alienapps.tasks import enqueue_check, enqueue_run
 
 Outcome = CollectionRun.Outcome
 POLL_SECONDS = 0.2
+# Passed as token_expires_on to remove the expiry date on file.
+CLEAR_EXPIRY = "clear"
 
 
 def save_connection(
@@ -89,13 +91,21 @@ def _apply_settings(
     if token_block is not None:
         changes.append("token replaced" if connection.has_secret else "token set")
         _store_token(connection, app, token_block, expires_on)
-    elif expires_on and expires_on != connection.token_expires_on:
+    elif expires_on == CLEAR_EXPIRY and connection.token_expires_on:
+        changes.append(f"token expiry: {connection.token_expires_on} → none")
+        connection.token_expires_on = None
+    elif (
+        expires_on
+        and expires_on != CLEAR_EXPIRY
+        and expires_on != connection.token_expires_on
+    ):
         changes.append(f"token expiry: {connection.token_expires_on} → {expires_on}")
         connection.token_expires_on = expires_on
     if connection.pk and no_data != connection.no_data_minutes:
         labels = dict(NO_DATA_CHOICES)
         changes.append(
-            f"no-data events: {labels.get(connection.no_data_minutes)} → {labels.get(no_data)}"
+            f"Create events if the app stops consuming data: "
+            f"{labels.get(connection.no_data_minutes)} → {labels.get(no_data)}"
         )
     connection.no_data_minutes = no_data
     if not connection.pk:
@@ -110,7 +120,9 @@ def _store_token(connection, app, token_block, expires_on) -> None:
     connection.token_saved_at = now
     lifetime = app.credential_lifetime_days
     default_expiry = (now + timedelta(days=lifetime)).date() if lifetime else None
-    connection.token_expires_on = expires_on or default_expiry
+    # A new token with no date given gets the default lifetime.
+    given = expires_on if expires_on != CLEAR_EXPIRY else None
+    connection.token_expires_on = given or default_expiry
 
 
 def _apply_streams(connection, app, streams: set[str]) -> list[str]:

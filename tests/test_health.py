@@ -115,3 +115,21 @@ def test_runs_no_worker_took_warn(connection):
     assert health == Health.WARNING
     assert connection.sensor.queue in message
     assert "waited 10 minutes" in message
+
+
+def test_cleared_expiry_is_removed(connection, sensor):
+    from alienapps.services import CLEAR_EXPIRY, save_connection
+
+    save_connection(
+        app=connection.alienapp,
+        sensor=sensor,
+        token_block=None,
+        streams={"events", "alerts"},
+        token_expires_on=CLEAR_EXPIRY,
+        no_data_minutes=None,
+        user=None,
+        connection=connection,
+    )
+    connection.refresh_from_db()
+    assert connection.token_expires_on is None
+    assert connection.changes.filter(summary__startswith="token expiry:").exists()

@@ -59,3 +59,11 @@ def test_none_threshold_never_raises(connection):
         no_data_minutes=None, last_item_at=timezone.now() - timedelta(days=5)
     )
     assert raise_no_data_events(timezone.now()) == 0
+
+
+def test_disabled_jobs_raise_nothing(connection):
+    connection.jobs.update(enabled=False)
+    Connection.objects.filter(pk=connection.pk).update(
+        last_item_at=timezone.now() - timedelta(days=1)
+    )
+    assert raise_no_data_events(timezone.now()) == 0

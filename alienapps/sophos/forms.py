@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from django import forms
 from django.utils import timezone
 
+from alienapps import services
 from alienapps.models import NO_DATA_CHOICES, Connection
 from alienapps.sophos.tokenblock import TokenBlockError, parse_token_block
 from sensors.models import Sensor
@@ -199,6 +200,12 @@ class SophosConfigureForm(forms.Form):
             )
             self.add_error("sensor" if self.has_sensor_selector else None, message)
 
+    def _expiry_argument(self, cleaned: dict, changed: bool):
+        """Return the new expiry date, None to keep it, or services.CLEAR_EXPIRY."""
+        if not changed:
+            return None
+        return cleaned["token_expires_on"] or services.CLEAR_EXPIRY
+
     def service_arguments(self) -> dict:
         """Return the keyword arguments of services.save_connection this form sets."""
         cleaned = self.cleaned_data
@@ -213,6 +220,6 @@ class SophosConfigureForm(forms.Form):
             "sensor": self.chosen_sensor(),
             "token_block": cleaned["token"],
             "streams": streams,
-            "token_expires_on": cleaned["token_expires_on"] if expiry_changed else None,
+            "token_expires_on": self._expiry_argument(cleaned, expiry_changed),
             "no_data_minutes": cleaned["no_data_minutes"],
         }

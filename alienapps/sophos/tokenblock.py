@@ -54,10 +54,10 @@ MESSAGES = {
     "E06": "The API Access URL must be a Sophos Central address "
     "(…central.sophos.com). Check that you copied the whole block.",
     "E07": "The API Access URL is not a valid web address.",
-    "E08": "The Authorization value is a Bearer token. Legacy API tokens use Basic; "
-    "for API credentials choose the client ID and secret mode.",
-    "E09": "This looks like a client ID or secret, not an API token block. Choose the "
-    "client ID and secret mode.",
+    "E08": "The Authorization value is a Bearer token. The API token block uses "
+    "Basic; copy it from Sophos Central under Global Settings > API Token Management.",
+    "E09": "This looks like a client ID or secret, not an API token block. Copy the "
+    "block from Sophos Central under Global Settings > API Token Management.",
     "E10": "The x-api-key value is empty or contains spaces or quotes. Copy the block "
     "again.",
     "E11": "The Authorization value is not a valid Basic credential. Copy the block "

@@ -1,4 +1,4 @@
-"""Run the whole portal on one machine: simulator, worker, beat and web server."""
+"""Run the whole portal on one machine: simulator, workers, beat and web server."""
 
 import io
 import json
@@ -26,7 +26,8 @@ DEMO_SENSORS = [
 class Command(BaseCommand):
     help = (
         "Seed the demo (three users, two sensors), then run the Sophos Central "
-        "simulator, a worker serving every sensor's queue, beat and the web server."
+        "simulator, a worker for the schedule, a worker serving every sensor's queue, "
+        "beat and the web server."
     )
 
     def add_arguments(self, parser) -> None:
@@ -103,16 +104,34 @@ class Command(BaseCommand):
                 "--token-file",
                 str(Path(settings.VAR_DIR) / "simulator-token.json"),
             ],
-            "worker": [
+            # The dispatcher gets a worker of its own, so slow Sophos calls on the
+            # sensor queues never delay the schedule.
+            "portal worker": [
+                celery,
+                "-A",
+                "usm_portal",
+                "worker",
+                "-Q",
+                "portal",
+                "--concurrency",
+                "1",
+                "-n",
+                "portal@%h",
+                "-l",
+                "info",
+            ],
+            "sensor worker": [
                 celery,
                 "-A",
                 "usm_portal",
                 "worker",
                 "--all-sensors",
                 "-Q",
-                "portal",
+                sensor_queues(),
                 "--concurrency",
                 "2",
+                "-n",
+                "sensors@%h",
                 "-l",
                 "info",
             ],

@@ -155,6 +155,18 @@ class AlarmFilterForm(FilterForm):
     priority = forms.ChoiceField(
         label="Priority", choices=PRIORITY_CHOICES, required=False
     )
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        help_text="Alarm name, host, user name or address.",
+    )
+    sensor = forms.ModelChoiceField(
+        label="Sensor",
+        queryset=Sensor.objects.all(),
+        required=False,
+        empty_label="Any sensor",
+    )
 
     def filter(self, queryset: QuerySet) -> QuerySet:
         self.is_valid()
@@ -164,6 +176,10 @@ class AlarmFilterForm(FilterForm):
         if cleaned.get("priority"):
             low, high = PRIORITY_BANDS[cleaned["priority"]]
             queryset = queryset.filter(priority__gte=low, priority__lte=high)
+        if cleaned.get("sensor"):
+            queryset = queryset.filter(sensor=cleaned["sensor"])
+        if cleaned.get("q"):
+            queryset = queryset.filter(text_query(cleaned["q"]))
         return queryset
 
 

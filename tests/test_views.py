@@ -1030,3 +1030,19 @@ def test_run_now_while_rate_limited(client, portal):
     response = client.post(f"/scheduler/jobs/{job.pk}/run/", follow=True)
     assert "rate limited by Sophos Central until" in response.content.decode()
     assert CollectionRun.objects.count() == runs_before
+
+
+def test_alarms_search_and_sensor_filter(client, portal):
+    from activity.models import Alarm
+    from tests.fixtures_web import make_user
+
+    client.force_login(make_user("reader-alarms", "Read-Only"))
+    alarm = Alarm.objects.first()
+    wanted = alarm.source_name or alarm.event_name
+    response = client.get("/alarms/", {"q": wanted, "sensor": alarm.sensor_id})
+    page = response.context["page"]
+    assert response.status_code == 200
+    assert alarm in page.items
+    assert all(a.sensor_id == alarm.sensor_id for a in page.items)
+    response = client.get("/alarms/", {"q": "no alarm is named like this"})
+    assert list(response.context["page"].items) == []

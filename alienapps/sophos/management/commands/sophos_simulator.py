@@ -1,22 +1,13 @@
 """Run the Sophos Central SIEM simulator until interrupted."""
 
-import ipaddress
 import json
 import signal
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from alienapps.sophos.hosts import is_loopback
 from alienapps.sophos.simulator import Simulator
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Command(BaseCommand):

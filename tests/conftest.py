@@ -48,7 +48,7 @@ def fast_client_settings(settings):
     settings.SOPHOS_RETRY_AFTER_CAP_SECONDS = 3
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.CONNECTION_CHECK_WAIT_SECONDS = 5
-    # Celery reads its configuration once, so the app is told directly as well.
+    # Celery reads its configuration once, so the app is configured directly as well.
     from usm_portal.celery import app
 
     app.conf.task_always_eager = True

@@ -58,7 +58,7 @@ def test_killed_worker_loses_and_doubles_nothing(
         wait_until(
             lambda: len(api_requests(big_simulator, "events")) >= 3,
             60,
-            f"the worker never asked for the third page; log: {(tmp_path / 'worker.log').read_text()[-2000:]}",
+            f"the worker never requested the third page; log: {(tmp_path / 'worker.log').read_text()[-2000:]}",
         )
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)

@@ -1,4 +1,8 @@
-"""Store normalised records as events and alarms, exactly once per connection and id."""
+"""Store normalised records as events and alarms, once per connection and id.
+
+The unique constraints on (connection, external_id) enforce this; the lookups here
+only skip the rows that are already stored.
+"""
 
 import re
 from datetime import datetime

@@ -89,8 +89,8 @@ class AlienApp:
     def normalise(self, stream: str, item: Any) -> "EventRecord":
         raise NotImplementedError
 
-    def initial_start(self, now: Any) -> Any:
-        """Return where a job with no cursor starts, in the vendor's own terms."""
+    def initial_start(self, now: Any, lookback: Any) -> Any:
+        """Return where a job with no cursor starts, at most ``lookback`` before ``now``."""
         raise NotImplementedError
 
     def history_window(self) -> Any:

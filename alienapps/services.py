@@ -121,29 +121,29 @@ def _store_token(connection, app, token_block, expires_on) -> None:
     lifetime = app.credential_lifetime_days
     default_expiry = (now + timedelta(days=lifetime)).date() if lifetime else None
     # A new token with no date given gets the default lifetime.
-    given = expires_on if expires_on != CLEAR_EXPIRY else None
-    connection.token_expires_on = given or default_expiry
+    chosen = expires_on if expires_on != CLEAR_EXPIRY else None
+    connection.token_expires_on = chosen or default_expiry
 
 
 def _apply_streams(connection, app, streams: set[str]) -> list[str]:
-    """Create the app's jobs once, and switch each on or off as the form asks."""
+    """Create the app's jobs once, and switch each on or off as the form requests."""
     changes = []
     for stream in app.streams:
-        wanted = stream.slug in streams
+        selected = stream.slug in streams
         job, created = LogCollectionJob.objects.get_or_create(
             connection=connection,
             stream=stream.slug,
             defaults={
-                "enabled": wanted,
+                "enabled": selected,
                 "interval_minutes": settings.COLLECTION_INTERVAL_MINUTES,
             },
         )
-        if created and wanted:
+        if created and selected:
             changes.append(f"{stream.collect_label}: on")
-        elif not created and job.enabled != wanted:
-            job.enabled = wanted
+        elif not created and job.enabled != selected:
+            job.enabled = selected
             job.save(update_fields=["enabled"])
-            changes.append(f"{stream.collect_label}: {'on' if wanted else 'off'}")
+            changes.append(f"{stream.collect_label}: {'on' if selected else 'off'}")
     return changes
 
 

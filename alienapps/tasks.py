@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alienapps import collector, nodata
+from alienapps.health import refresh_health
 from alienapps.models import CollectionRun, LogCollectionJob
 
 logger = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ Outcome = CollectionRun.Outcome
 
 
 # A hard limit above the collector's own time limit, for a run stuck outside any
-# request; the claim such a killed run leaves lapses after COLLECTION_CLAIM_SECONDS.
+# request. The claim of a run killed this way lapses after COLLECTION_CLAIM_SECONDS.
 RUN_HARD_LIMIT = settings.COLLECTION_RUN_TIME_LIMIT + 120
 
 
@@ -43,10 +44,10 @@ def dispatch_due_jobs() -> int:
         if job.rate_limited_until and job.rate_limited_until > now:
             continue
         # The conditional update makes a second dispatcher (a second beat) a no-op.
-        taken = LogCollectionJob.objects.filter(
+        scheduled = LogCollectionJob.objects.filter(
             pk=job.pk, next_run_at=job.next_run_at
         ).update(next_run_at=now + timedelta(minutes=job.interval_minutes))
-        if taken:
+        if scheduled:
             enqueue_run(job, CollectionRun.Trigger.SCHEDULE)
             queued += 1
     return queued
@@ -100,7 +101,7 @@ def expire_stale_runs(now) -> int:
             f"{sensor} is running.",
         )
         expired += 1
-        collector.refresh_health(run.job.connection)
+        refresh_health(run.job.connection)
     return expired
 
 

@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/events_pages.py [--events N] [--database-url URL]
 
 Fills a fresh database (a temporary SQLite file unless --database-url is given) with N
-events spread over the last 24 hours, then renders /events/ through Django's test
+events spread over the last 24 hours. Then it renders /events/ through Django's test
 client as a Read-Only user: the first page, a page at 90 % depth by its keyset
 cursor, and the same depth filtered by severity. Each figure is the median of 5.
 """

@@ -18,7 +18,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def browser_page(tmp_path, monkeypatch):
     # Playwright's sync API runs an event loop in the test thread, and Django
-    # refuses ORM calls from a thread with a running loop unless told otherwise.
+    # rejects ORM calls from a thread with a running loop unless that is allowed.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")

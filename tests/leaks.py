@@ -1,8 +1,8 @@
 """Watch every log record and every rendered page of the suite for token secrets.
 
-Fixtures register the secret parts of every token block they create; the autouse
-fixtures in conftest fail a test when one of them appears in a log record (at any
-level, any logger) or in the body of a response the Django test client received.
+Fixtures register the secret parts of every token block they create. The autouse
+fixtures in conftest then fail a test when one of them appears in a log record (at
+any level, any logger) or in the body of a response the Django test client received.
 """
 
 import logging

@@ -10,8 +10,8 @@ from activity.models import Alarm, Event
 from alienapps.collector import run_job
 from alienapps.models import CollectionRun, Health
 from alienapps.tasks import dispatch_due_jobs
-from tests.collection_helpers import api_requests, job_of, served_ids
 from tests import leaks
+from tests.collection_helpers import api_requests, job_of, served_ids
 from tests.conftest import make_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,8 +8,8 @@ from django.utils import timezone
 from activity.models import Event
 from alienapps.models import Connection
 from alienapps.nodata import EVENT_NAME, raise_no_data_events
-from tests.test_health import BLOCK
 from tests.conftest import make_connection
+from tests.test_health import BLOCK
 
 pytestmark = pytest.mark.django_db
 

@@ -1038,8 +1038,8 @@ def test_alarms_search_and_sensor_filter(client, portal):
 
     client.force_login(make_user("reader-alarms", "Read-Only"))
     alarm = Alarm.objects.first()
-    wanted = alarm.source_name or alarm.event_name
-    response = client.get("/alarms/", {"q": wanted, "sensor": alarm.sensor_id})
+    search = alarm.source_name or alarm.event_name
+    response = client.get("/alarms/", {"q": search, "sensor": alarm.sensor_id})
     page = response.context["page"]
     assert response.status_code == 200
     assert alarm in page.items

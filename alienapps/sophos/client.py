@@ -2,7 +2,7 @@
 
 Every request carries a connect and read timeout and a deadline for the whole response,
 goes only to an allowlisted host, honours ``Retry-After`` up to a cap and retries
-5xx answers and dropped connections with exponential backoff and full jitter. Every
+5xx responses and dropped connections with exponential backoff and full jitter. Every
 failure becomes an ``alienapps.errors`` exception whose message names the cause and
 the fix; no message, log line or exception carries the token.
 """
@@ -127,7 +127,7 @@ class SophosClient(CollectorSession):
 
     def check(self, stream: str) -> Page:
         """Make one request, without retries and with short timeouts, so Save and
-        Test connection answer quickly even when Sophos Central hangs."""
+        Test connection return quickly even when Sophos Central hangs."""
         start = datetime.now(UTC) - CHECK_WINDOW
         params = {"limit": CHECK_LIMIT, "from_date": int(start.timestamp())}
         full = self.config
@@ -283,7 +283,9 @@ class SophosClient(CollectorSession):
             with response:
                 body = read_body(response, deadline, origin)
         except requests.exceptions.RequestException as error:
-            raise self._translate(error, origin) from None
+            raise translate_request_error(
+                error, origin, self.sensor_name, self.config
+            ) from None
         answer = Answer(response.status_code, response.headers, body)
         log_exchange(urlsplit(url), answer, time.monotonic() - started)
         return answer
@@ -301,9 +303,6 @@ class SophosClient(CollectorSession):
                 "Access URL."
             ) from None
         return origin
-
-    def _translate(self, error: Exception, origin: hosts.Origin) -> CollectionError:
-        return translate_request_error(error, origin, self.sensor_name, self.config)
 
 
 def secret_values(block: TokenBlock) -> list[str]:
@@ -370,10 +369,6 @@ def root_cause(error: BaseException) -> BaseException:
     return current
 
 
-class BodyTimeout(requests.exceptions.ReadTimeout):
-    pass
-
-
 def read_body(response: requests.Response, deadline: float, origin) -> bytes:
     """Read the whole body before ``deadline`` (a time.monotonic() value).
 
@@ -385,7 +380,9 @@ def read_body(response: requests.Response, deadline: float, origin) -> bytes:
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise BodyTimeout("the deadline for the whole response passed")
+            raise requests.exceptions.ReadTimeout(
+                "the deadline for the whole response passed"
+            )
         try:
             chunk = raw.read1(CHUNK_BYTES, decode_content=True)
         except ProtocolError as error:
@@ -449,7 +446,7 @@ def raise_for_status(answer: Answer, params: dict) -> None:
         )
     if status == 403:
         raise PermanentError(
-            "Sophos Central refused access (HTTP 403): the token's role or licence may "
+            "Sophos Central denied access (HTTP 403): the token's role or licence may "
             f"not read SIEM data for this tenant{suffix}. Check the token in Sophos "
             f"Central{', or quote the correlation id to Sophos support' if suffix else ''}.",
             http_status=status,

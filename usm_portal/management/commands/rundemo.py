@@ -182,7 +182,7 @@ def wait_for_token_block(simulator: str, children: dict, timeout: float = 60) ->
         except OSError:
             time.sleep(0.5)
     raise SystemExit(
-        f"The simulator did not answer at {simulator} within {timeout:g} s."
+        f"The simulator did not respond at {simulator} within {timeout:g} s; see its output above."
     )
 
 
